@@ -1,0 +1,49 @@
+# The two commands a fresh clone needs: `make demo` and `make test`. Each installs what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+NPM_STAMP := node_modules/.package-lock.json
+
+.PHONY: build deps tools dns-tools demo test test-unit test-integration lint bench clean
+
+$(NPM_STAMP): package.json package-lock.json
+	@echo "▶ npm ci (installing dependencies)…"
+	npm ci --no-audit --no-fund --loglevel=http
+	@touch $(NPM_STAMP)
+
+deps: $(NPM_STAMP)
+
+tools:
+	@echo "▶ Temporal CLI (dev server)…"
+	@./scripts/install-temporal.sh
+
+dns-tools:
+	@if [ -x scripts/install-dns-tools.sh ]; then echo "▶ DNS tools (dig, BIND9)…"; ./scripts/install-dns-tools.sh; fi
+
+build: deps
+	@echo "▶ compiling TypeScript and bundling workflows…"
+	@npm run --silent build
+
+demo: build tools
+	@echo "▶ rehearsal on an embedded Temporal dev server"
+	@node bin/t2t.js demo
+
+test: build tools dns-tools
+	@echo "▶ lint"
+	@npm run --silent lint
+	@echo "▶ tests (unit + integration on a real Temporal dev server)"
+	@npx jest --ci
+
+test-unit: deps
+	@npx jest --selectProjects unit
+
+test-integration: build tools
+	@npx jest --selectProjects integration
+
+lint: deps
+	@npm run --silent lint
+
+bench: build tools
+	@node dist/bench/run-all.js
+
+clean:
+	rm -rf dist .t2t coverage

@@ -1,0 +1,3 @@
+/** Every workflow type the worker registers. Deterministic code only (see DEVELOPING.md). */
+export { runbookRun } from './runbook-run';
+export { batchWorkflow } from './batch';
