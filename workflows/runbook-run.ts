@@ -240,6 +240,7 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
     retryStepUpdate,
     async (c) => {
       const step = validateRetry(state, input.plan, c);
+      if (step.status === 'overdue') step.windowWaived = true;
       step.status = 'pending';
       step.error = undefined;
       step.gate = undefined;
@@ -674,7 +675,7 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
         const spec = specs.get(s.step)!;
         const notBefore = s.notBefore ? Date.parse(s.notBefore) : undefined;
         const deadline = s.deadline ? Date.parse(s.deadline) : undefined;
-        if (deadline !== undefined && nowPlan > deadline) {
+        if (deadline !== undefined && nowPlan > deadline && !s.windowWaived) {
           await markOverdue(s);
           continue;
         }

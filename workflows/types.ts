@@ -68,6 +68,8 @@ export interface StepState {
   /** People who started, ran, completed, retried or skipped this step (four-eyes). */
   actors: string[];
   skipReason?: string;
+  /** A person chose to run the step after its window closed (retry of an overdue step). */
+  windowWaived?: boolean;
   /** For fan-out steps: per-batch progress. */
   batches?: { name: string; total: number; done: number; changed: number; failed: number }[];
 }
