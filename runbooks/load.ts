@@ -21,10 +21,10 @@ export interface ValidateOptions {
   actionExists?: (name: string) => boolean;
 }
 
-export const BUILTIN_DIR = path.resolve(
-  __dirname,
-  fs.existsSync(path.join(__dirname, 'standard.yaml')) ? '.' : '../../runbooks',
-);
+/** runbooks/ in the source tree, also when running from dist/runbooks. */
+export const BUILTIN_DIR = fs.existsSync(path.join(__dirname, 'demo.yaml'))
+  ? __dirname
+  : path.resolve(__dirname, '..', '..', 'runbooks');
 
 /** `standard` → runbooks/standard.yaml; a path is used as it is. */
 export function resolveRunbookPath(nameOrPath: string): string {
@@ -52,7 +52,7 @@ export function validateRunbookText(
   options: ValidateOptions = {},
 ): { runbook?: RunbookSpec; problems: RunbookProblem[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     return {
       problems: doc.errors.map((e) => ({
