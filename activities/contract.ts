@@ -59,7 +59,12 @@ export interface ActionOutcome<R = unknown> {
    * The interpreter sleeps on a durable timer for `recheckAfterSeconds` and runs the action again, until
    * the step's deadline, when it fails with `reason` as the finding. Never sleep inside an activity.
    */
-  pending?: { recheckAfterSeconds: number; reason: string };
+  pending?: {
+    recheckAfterSeconds: number;
+    reason: string;
+    /** Params to add to the next check (e.g. when a change was first seen), so waits survive restarts. */
+    carry?: Record<string, unknown>;
+  };
 }
 
 export interface Finding {

@@ -2,12 +2,13 @@ import type { AnyActionDefinition } from './contract';
 import { engineActions } from './engine/actions';
 import { demoActions } from './demo/actions';
 import { entraActions } from './entra/credentials';
+import { dnsActions } from './dns';
 
 /**
  * Every runbook action by its stable name. A runbook step's `action:` must be a key here; `t2t
  * actions list` prints this registry.
  */
-const all: AnyActionDefinition[] = [...engineActions, ...demoActions, ...entraActions];
+const all: AnyActionDefinition[] = [...engineActions, ...demoActions, ...entraActions, ...dnsActions];
 
 export const ACTIONS: ReadonlyMap<string, AnyActionDefinition> = (() => {
   const map = new Map<string, AnyActionDefinition>();

@@ -51,6 +51,22 @@ beforeAll(async () => {
         }
         return { changed: true, summary: `${inv.params.key} done` };
       }) as never,
+      // A waiting check: pending until it has been asked `times` times; it carries its count forward.
+      'test.pending': (async (inv: { params: { times: number; seen?: number } }) => {
+        const seen = (inv.params.seen ?? 0) + 1;
+        if (seen < inv.params.times) {
+          return {
+            changed: false,
+            summary: `check ${seen}`,
+            pending: {
+              recheckAfterSeconds: 1,
+              reason: `only ${seen} of ${inv.params.times}`,
+              carry: { seen },
+            },
+          };
+        }
+        return { changed: false, summary: `condition met after ${seen} checks`, data: { seen } };
+      }) as never,
     },
   });
   webhookServer = http.createServer((req, res) => {
@@ -571,6 +587,33 @@ test('runs are listed by status and runbook through search attributes', async ()
     return ids.length ? ids : undefined;
   }, 'visibility');
   expect(found).toEqual([h.workflowId]);
+  await h.terminate('done');
+});
+
+test('waiting checks poll on durable timers, carry their progress, and fail at maxWait', async () => {
+  const rb = testRunbook([
+    { step: 1, kind: 'verification', action: 'test.pending', params: { times: 3 }, poll: { maxWait: '30s' } },
+    {
+      step: 2,
+      kind: 'verification',
+      action: 'test.pending',
+      params: { times: 100 },
+      poll: { maxWait: '2s' },
+    },
+  ]);
+  const h = await start(rb);
+  const s = await until(
+    h,
+    'both decided',
+    (x) => step(x, 1).status === 'succeeded' && step(x, 2).status === 'failed',
+  );
+  expect(step(s, 1).result?.summary).toBe('condition met after 3 checks');
+  expect(step(s, 1).attempts).toBe(3);
+  expect(step(s, 2).error).toMatch(/still waiting after 2s: only \d+ of 100/);
+  const history = await h.fetchHistory();
+  expect(
+    (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED).length,
+  ).toBeGreaterThanOrEqual(2);
   await h.terminate('done');
 });
 

@@ -364,7 +364,7 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
   };
 
   const runAction = async (s: StepState, spec: StepSpec): Promise<void> => {
-    const params = renderTemplate(spec.params ?? {}, scopeFor(s), `step ${s.step} params`) as Record<
+    let params = renderTemplate(spec.params ?? {}, scopeFor(s), `step ${s.step} params`) as Record<
       string,
       unknown
     >;
@@ -384,6 +384,7 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
       }
       if (!outcome.pending) break;
       // A waiting check (TTL expiry, propagation, domain release): durable timer, then check again.
+      if (outcome.pending.carry) params = { ...params, ...outcome.pending.carry };
       s.status = 'polling';
       touch();
       const waitMs = Math.max(1000, (outcome.pending.recheckAfterSeconds * 1000) / state.timeScale);
