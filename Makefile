@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 NPM_STAMP := node_modules/.package-lock.json
 
-.PHONY: build deps tools dns-tools demo test test-unit test-integration lint bench clean
+.PHONY: build deps tools dns-tools demo test test-unit test-integration lint bench clean record-histories
 
 $(NPM_STAMP): package.json package-lock.json
 	@echo "▶ npm ci (installing dependencies)…"
@@ -44,6 +44,11 @@ lint: deps
 
 bench: build tools
 	@node dist/bench/run-all.js
+
+# Re-record the replay fixtures (after an intentional, patched workflow change).
+record-histories: build tools
+	rm -f test/fixtures/histories/*.json
+	T2T_RECORD_HISTORIES=1 npx jest test/engine.int.test.ts --selectProjects integration
 
 clean:
 	rm -rf dist .t2t coverage

@@ -48,24 +48,44 @@ test('a worker killed with SIGKILL mid-activity is replaced and every side effec
     })),
   );
   const first = spawnWorker();
-  const h = await startRun(env.client, env.config, { runbook: rb, plan: testPlan(), startedBy: PEOPLE.engineer, runId: uniqueId('crash') });
+  const h = await startRun(env.client, env.config, {
+    runbook: rb,
+    plan: testPlan(),
+    startedBy: PEOPLE.engineer,
+    runId: uniqueId('crash'),
+  });
   // Kill the worker while step 2's activity is in flight.
-  await waitFor(async () => (await getRunState(env.client, h.workflowId)).steps[1].status === 'running', 'step 2 running', 60000, 50);
+  await waitFor(
+    async () => (await getRunState(env.client, h.workflowId)).steps[1].status === 'running',
+    'step 2 running',
+    60000,
+    50,
+  );
   await new Promise((r) => setTimeout(r, 500));
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
   const second = spawnWorker();
   try {
-    const state = await waitFor(async () => {
-      const s = await getRunState(env.client, h.workflowId);
-      return s.status === 'completed' ? s : undefined;
-    }, 'completion after the crash', 90000, 200);
+    const state = await waitFor(
+      async () => {
+        const s = await getRunState(env.client, h.workflowId);
+        return s.status === 'completed' ? s : undefined;
+      },
+      'completion after the crash',
+      90000,
+      200,
+    );
     expect(state.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
-    const ledger = fs.readFileSync(path.join(env.config.artifacts.root, 'markers', h.workflowId, 'ledger.log'), 'utf8').trim().split('\n');
+    const ledger = fs
+      .readFileSync(path.join(env.config.artifacts.root, 'markers', h.workflowId, 'ledger.log'), 'utf8')
+      .trim()
+      .split('\n');
     expect(ledger).toEqual(keys);
     // Step 2 really was interrupted: its activity ran more than once.
     const history = await h.fetchHistory();
-    const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1);
+    const attempts = (history.events ?? []).filter(
+      (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
+    );
     expect(attempts.length).toBeGreaterThanOrEqual(1);
   } finally {
     second.kill('SIGTERM');

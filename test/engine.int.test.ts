@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { createTestEnv, uniqueId, waitFor, type TestEnv } from './helpers/temporal';
+import { createTestEnv, recordHistory, uniqueId, waitFor, type TestEnv } from './helpers/temporal';
 import { PEOPLE, testPlan, testRunbook } from './helpers/runbooks';
 import { DEFAULT_RUN_OPTIONS, getRunState, sendUpdate, startRun } from '../common/runs';
 import {
@@ -87,7 +87,11 @@ beforeAll(async () => {
   failingWebhookUrl = `http://127.0.0.1:${port}/fail`;
 });
 
+const startedRuns: { h: WorkflowHandle; name: string }[] = [];
+
 afterAll(async () => {
+  for (const [i, r] of startedRuns.entries())
+    await recordHistory(r.h, `engine-${String(i).padStart(2, '0')}-${r.name}`);
   await env?.close();
   webhookServer?.close();
 });
@@ -98,7 +102,20 @@ async function start(
   startedBy = PEOPLE.engineer,
   options = {},
 ): Promise<WorkflowHandle> {
-  return startRun(env.client, env.config, { runbook, plan, startedBy, runId: uniqueId('run'), options });
+  const h = await startRun(env.client, env.config, {
+    runbook,
+    plan,
+    startedBy,
+    runId: uniqueId('run'),
+    options,
+  });
+  const name = (expect.getState().currentTestName ?? 'run')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 50)
+    .replace(/-$/, '');
+  startedRuns.push({ h, name });
+  return h;
 }
 
 const state = (h: WorkflowHandle): Promise<RunState> => getRunState(env.client, h.workflowId);
@@ -615,6 +632,22 @@ test('waiting checks poll on durable timers, carry their progress, and fail at m
     (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED).length,
   ).toBeGreaterThanOrEqual(2);
   await h.terminate('done');
+});
+
+test('a fan-out step runs its action per mailbox in per-batch children and reports per batch', async () => {
+  const batches = [0, 1, 2].map((b) => ({
+    name: `wave${b}`,
+    mailboxes: Array.from({ length: 5 }, (_, i) => `u${b}${i}@contoso.com`),
+  }));
+  const rb = testRunbook([{ step: 1, kind: 'automated', action: 'engine.mailbox.noop', forEach: 'mailbox' }]);
+  const h = await start(rb, testPlan({ scope: { users: [], groups: [], batches } }), PEOPLE.engineer, {
+    batchPageSize: 2,
+    maxChildren: 2,
+  });
+  const s = await until(h, 'completion', (x) => x.status === 'completed');
+  expect(step(s, 1).batches).toEqual(
+    batches.map((b) => ({ name: b.name, total: 5, done: 5, changed: 0, failed: 0 })),
+  );
 });
 
 test('default options are sane', () => {

@@ -20,9 +20,28 @@ test('10,000 mailboxes in 100 batches: the run completes and every execution sta
     mailboxes: Array.from({ length: 100 }, (_, i) => `user${b * 100 + i}@contoso.com`),
   }));
   const rb = testRunbook([
-    { step: 1, kind: 'automated', action: 'engine.mailbox.noop', forEach: 'mailbox', params: { note: 'noop' }, timeout: { startToClose: '1m' } },
-    { step: 2, kind: 'automated', action: 'engine.marker.record', params: { key: 'after-fanout' }, dependsOn: [1] },
-    { step: 3, kind: 'automated', action: 'engine.marker.record', params: { key: 'after-can' }, dependsOn: [2] },
+    {
+      step: 1,
+      kind: 'automated',
+      action: 'engine.mailbox.noop',
+      forEach: 'mailbox',
+      params: { note: 'noop' },
+      timeout: { startToClose: '1m' },
+    },
+    {
+      step: 2,
+      kind: 'automated',
+      action: 'engine.marker.record',
+      params: { key: 'after-fanout' },
+      dependsOn: [1],
+    },
+    {
+      step: 3,
+      kind: 'automated',
+      action: 'engine.marker.record',
+      params: { key: 'after-can' },
+      dependsOn: [2],
+    },
   ]);
   const plan = testPlan({ scope: { users: [], groups: [], batches } });
   const runId = uniqueId('fanout');
@@ -35,10 +54,15 @@ test('10,000 mailboxes in 100 batches: the run completes and every execution sta
     // Small pages and a low threshold so both children and the parent continue as new in this test.
     options: { maxChildren: 20, batchConcurrency: 10, batchPageSize: 40, maxHistoryEvents: 400 },
   });
-  const state = await waitFor(async () => {
-    const s = await getRunState(env.client, h.workflowId);
-    return s.status === 'completed' || s.status === 'needs-attention' ? s : undefined;
-  }, 'fan-out completion', 600_000, 1000);
+  const state = await waitFor(
+    async () => {
+      const s = await getRunState(env.client, h.workflowId);
+      return s.status === 'completed' || s.status === 'needs-attention' ? s : undefined;
+    },
+    'fan-out completion',
+    600_000,
+    1000,
+  );
   const seconds = (Date.now() - started) / 1000;
   expect(state.status).toBe('completed');
   expect(state.steps[0].result?.summary).toBe('10000 mailboxes in 100 batches: 0 changed, 0 failed');

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
+import { execFileSync } from 'node:child_process';
+import { findTemporalBinary } from '../../common/temporal-binary';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { ConfigSchema, type Config } from '../../common/config';
@@ -117,4 +119,27 @@ export async function waitFor<T>(
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * With T2T_RECORD_HISTORIES=1, saves a run's history as a replay fixture (test/fixtures/histories).
+ * Replay tests (test/replay.test.ts) then guard the workflow code against nondeterminism.
+ */
+export async function recordHistory(handle: { workflowId: string }, name: string): Promise<void> {
+  if (process.env.T2T_RECORD_HISTORIES !== '1') return;
+  const dir = path.resolve(__dirname, '..', 'fixtures', 'histories');
+  fs.mkdirSync(dir, { recursive: true });
+  // The CLI writes the standard JSON history format that Worker.runReplayHistory reads.
+  const json = execFileSync(
+    findTemporalBinary().path,
+    ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', testAddress(), '--output', 'json'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  fs.writeFileSync(
+    path.join(dir, `${name}.json`),
+    JSON.stringify({ workflowId: handle.workflowId, history: JSON.parse(json) }) + '\n',
+  );
 }
