@@ -31,7 +31,10 @@ test: build tools dns-tools
 	@echo "▶ lint"
 	@npm run --silent lint
 	@echo "▶ tests (unit + integration on a real Temporal dev server)"
-	@npx jest --ci
+	@mkdir -p .t2t
+	@npx jest --ci --json --outputFile=.t2t/jest-results.json; status=$$?; \
+	  node -e 'const r=require("./.t2t/jest-results.json"); console.log(`jest: $${r.numPassedTests} passed, $${r.numFailedTests} failed, $${r.numPendingTests} skipped`)'; \
+	  exit $$status
 
 test-unit: deps
 	@npx jest --selectProjects unit

@@ -21,8 +21,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['fs', 'node:*', 'http', 'https', 'net', 'dns', 'child_process', 'crypto'], message: 'Workflow code must be deterministic: do I/O in activities.' },
-            { group: ['../activities/*', '../activities/**'], allowTypeImports: true, message: 'Workflows import activity types only.' },
+            {
+              group: ['fs', 'node:*', 'http', 'https', 'net', 'dns', 'child_process', 'crypto'],
+              message: 'Workflow code must be deterministic: do I/O in activities.',
+            },
+            {
+              group: ['../activities/*', '../activities/**'],
+              allowTypeImports: true,
+              message: 'Workflows import activity types only.',
+            },
           ],
         },
       ],
@@ -33,7 +40,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', '**/*.test.ts', 'bench/**/*.ts', 'scripts/**/*'],
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { module: 'writable', require: 'readonly', process: 'readonly', __dirname: 'readonly', console: 'readonly', Buffer: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['test/**/*.ts', '**/*.test.ts', 'bench/**/*.ts', 'scripts/**/*', 'test/**/*.js'],
     rules: { 'no-console': 'off' },
   },
 );

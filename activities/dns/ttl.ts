@@ -287,7 +287,11 @@ function finishPending<D>(
   return {
     changed: false,
     summary: reason,
-    pending: { recheckAfterSeconds: Math.max(1, Math.min(recheck, untilDeadline)), reason, ...(carry ? { carry } : {}) },
+    pending: {
+      recheckAfterSeconds: Math.max(1, Math.min(recheck, untilDeadline)),
+      reason,
+      ...(carry ? { carry } : {}),
+    },
     data,
   };
 }
