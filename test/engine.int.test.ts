@@ -3,7 +3,9 @@
  * tasks, gates (roles, four-eyes, quorum, timeouts), control (pause, resume, retry, skip, abort,
  * reschedule, late start) and notifications.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -279,6 +281,15 @@ test('gates: right role approves; wrong role, four-eyes self-approval and commen
   const s = await until(h, 'completion', (x) => x.status === 'completed');
   expect(step(s, 2).gate?.approvals).toEqual([
     expect.objectContaining({ by: PEOPLE.pm2, comment: 'checked the backup' }),
+  ]);
+  // Every decision is also in the run's append-only audit artifact.
+  const audit = fs
+    .readFileSync(path.join(env.config.artifacts.root, 'logs', `audit-${h.workflowId}.jsonl`), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { decision: { kind: string; by: string; comment?: string } });
+  expect(audit.map((a) => a.decision)).toEqual([
+    expect.objectContaining({ kind: 'approve', by: PEOPLE.pm2, comment: 'checked the backup' }),
   ]);
   expect(await updateEvents(h)).toBeGreaterThan(before);
 });
