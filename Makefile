@@ -7,7 +7,12 @@ NPM_STAMP := node_modules/.package-lock.json
 
 $(NPM_STAMP): package.json package-lock.json
 	@echo "▶ npm ci (installing dependencies)…"
-	npm ci --no-audit --no-fund --loglevel=http
+	@# The registry reachable here serves only some platforms' optional binaries (@swc/core-*), so npm ci
+	@# can refuse the lock as "out of sync"; npm install then installs the same locked versions.
+	@npm ci --no-audit --no-fund --loglevel=http || { \
+	  echo "▶ npm ci refused the lock file (platform-specific optional packages); installing the locked versions with npm install…"; \
+	  npm install --no-audit --no-fund --loglevel=http; }
+	@git checkout -- package-lock.json 2>/dev/null || true
 	@touch $(NPM_STAMP)
 
 deps: $(NPM_STAMP)
