@@ -10,8 +10,6 @@
  *
  * This file only loads the TypeScript sources (transpiled in memory with the project's `typescript`).
  */
-/* eslint-disable @typescript-eslint/no-require-imports */
-/* global require, process, module */
 'use strict';
 const fs = require('node:fs');
 const ts = require('typescript');
