@@ -6,7 +6,13 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import type { Context } from '@microsoft/microsoft-graph-client';
 import { ensureLabTls } from '../lab/ca';
-import { createFetchMessageHandler, createHttpsAgent, createMsalNetworkModule, createTrustedFetch, trustedCaList } from './http-trust';
+import {
+  createFetchMessageHandler,
+  createHttpsAgent,
+  createMsalNetworkModule,
+  createTrustedFetch,
+  trustedCaList,
+} from './http-trust';
 
 describe('http-trust', () => {
   let dir: string;
@@ -27,7 +33,14 @@ describe('http-trust', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'application/json', 'X-Echo': 'yes' });
-        res.end(JSON.stringify({ method: req.method, url: req.url, body: Buffer.concat(chunks).toString('utf8'), auth: req.headers.authorization ?? null }));
+        res.end(
+          JSON.stringify({
+            method: req.method,
+            url: req.url,
+            body: Buffer.concat(chunks).toString('utf8'),
+            auth: req.headers.authorization ?? null,
+          }),
+        );
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -50,7 +63,11 @@ describe('http-trust', () => {
 
   it('fetch trusts the lab CA and refuses a server signed by another CA', async () => {
     const good = createTrustedFetch({ caFile });
-    const res = await good.fetch(`${base}/ping?x=1`, { method: 'POST', body: 'hello', headers: { authorization: 'Bearer t' } });
+    const res = await good.fetch(`${base}/ping?x=1`, {
+      method: 'POST',
+      body: 'hello',
+      headers: { authorization: 'Bearer t' },
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ method: 'POST', url: '/ping?x=1', body: 'hello', auth: 'Bearer t' });
     await good.close();
@@ -92,14 +109,20 @@ describe('http-trust', () => {
     expect(get.status).toBe(200);
     expect(get.body.method).toBe('GET');
     expect(get.headers['x-echo']).toBe('yes');
-    const post = await net.sendPostRequestAsync<{ body: string }>(`${base}/token`, { body: 'grant_type=client_credentials', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const post = await net.sendPostRequestAsync<{ body: string }>(`${base}/token`, {
+      body: 'grant_type=client_credentials',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(post.body.body).toBe('grant_type=client_credentials');
   });
 
   it('builds a Graph client middleware that sends through the trusted fetch', async () => {
     const f = createTrustedFetch({ caFile });
     const handler = createFetchMessageHandler(f.fetch);
-    const context = { request: `${base}/v1.0/users`, options: { method: 'GET', headers: { Authorization: 'Bearer abc' } } } as unknown as Context;
+    const context = {
+      request: `${base}/v1.0/users`,
+      options: { method: 'GET', headers: { Authorization: 'Bearer abc' } },
+    } as unknown as Context;
     await handler.execute(context);
     expect(context.response?.status).toBe(200);
     expect(((await context.response?.json()) as { auth: string }).auth).toBe('Bearer abc');

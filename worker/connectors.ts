@@ -10,9 +10,15 @@ import { createExchangeClient } from '../activities/exchange';
  * by reference at that moment — secrets never pass through workflows. Activities ask for them with
  * `ctx.connectors.get<GraphConnector>('graph', 'source')`.
  */
+export interface ConnectorOptions {
+  /** Environment for the pwsh process of the PowerShell backend (tests point the pwsh test double at the lab). */
+  exchangePowershellEnv?: (tenant: string) => Record<string, string> | undefined;
+}
+
 export function connectorBuilders(
   config: Config,
   log: Logger,
+  options: ConnectorOptions = {},
 ): Record<string, (tenant: string) => Promise<unknown>> {
   const tenantConfig = (tenant: string) => {
     const t = config.tenants[tenant];
@@ -49,6 +55,7 @@ export function connectorBuilders(
         getToken: t.exchange.backend === 'rest' ? tokenFor(tenant) : undefined,
         fetch: fetchFor(tenant),
         log: log.child({ tenant, system: 'exchange' }),
+        powershell: { env: options.exchangePowershellEnv?.(tenant) },
       });
     },
   };

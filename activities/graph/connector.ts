@@ -104,7 +104,7 @@ export function createGraphConnector(
   const fetchHandler = new FetchHandler(doFetch);
   auth.setNext(throttle);
   throttle.setNext(fetchHandler);
-  const graphHost = new URL(tenant.endpoints.graph).host;
+  const graphHost = new URL(tenant.endpoints.graph).hostname;
   const base = tenant.endpoints.graph.replace(/\/+$/, '');
   const client = Client.initWithMiddleware({
     middleware: auth,
