@@ -5,6 +5,7 @@ import dev from './dev';
 import doctor from './doctor';
 import gateApprove from './gate-approve';
 import gateReject from './gate-reject';
+import labStart from './lab-start';
 import runAbort from './run-abort';
 import runList from './run-list';
 import runPause from './run-pause';
@@ -28,6 +29,7 @@ export const COMMANDS: AnyCommandSpec[] = [
   doctor,
   gateApprove,
   gateReject,
+  labStart,
   runAbort,
   runList,
   runPause,
