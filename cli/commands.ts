@@ -6,6 +6,7 @@ import doctor from './doctor';
 import gateApprove from './gate-approve';
 import gateReject from './gate-reject';
 import labStart from './lab-start';
+import rehearse from './rehearse';
 import runAbort from './run-abort';
 import runList from './run-list';
 import runPause from './run-pause';
@@ -30,6 +31,7 @@ export const COMMANDS: AnyCommandSpec[] = [
   gateApprove,
   gateReject,
   labStart,
+  rehearse,
   runAbort,
   runList,
   runPause,

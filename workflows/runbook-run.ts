@@ -187,6 +187,12 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
     }
   };
 
+  /**
+   * Plan time scales in rehearsals, but the world a wait depends on does not: people deciding a gate,
+   * DNS caches, replication. A scaled wait (gate timeout, poll limit) still gets up to two real minutes.
+   */
+  const scaledWait = (planMs: number): number =>
+    Math.max(planMs / state.timeScale, Math.min(planMs, 120_000));
   const cutoverMs = (): number => Date.parse(state.cutoverAt);
   const recomputeWindows = (): void => {
     for (const s of state.steps) {
@@ -370,7 +376,9 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
     >;
     const acts = proxyActivities<Record<string, ActionFn>>(activityOptions(spec, input));
     const pollStarted = Date.now();
-    const maxWaitMs = spec.poll?.maxWait ? parseDuration(spec.poll.maxWait) / state.timeScale : undefined;
+    // Plan time scales in rehearsals, but the world a check waits on (DNS caches, replication) does not:
+    // a scaled wait still gets up to two real minutes.
+    const maxWaitMs = spec.poll?.maxWait ? scaledWait(parseDuration(spec.poll.maxWait)) : undefined;
     for (;;) {
       s.attempts += 1;
       const outcome = await acts[spec.action!]({ runId: state.runId, stepId: s.id, step: s.step, params });
@@ -479,7 +487,7 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
     s.gate = {
       approvals: [],
       openedAt: iso(Date.now()),
-      timeoutAtMs: g.timeout ? Date.now() + parseDuration(g.timeout) / state.timeScale : undefined,
+      timeoutAtMs: g.timeout ? Date.now() + scaledWait(parseDuration(g.timeout)) : undefined,
       remindersSent: 0,
       escalated: false,
     };
@@ -677,8 +685,12 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
         const notBefore = s.notBefore ? Date.parse(s.notBefore) : undefined;
         const deadline = s.deadline ? Date.parse(s.deadline) : undefined;
         if (deadline !== undefined && nowPlan > deadline && !s.windowWaived) {
-          await markOverdue(s);
-          continue;
+          if (input.options.lateSteps !== 'run') {
+            await markOverdue(s);
+            continue;
+          }
+          // Rehearsals: a late step runs anyway and is reported late (never silently skipped).
+          s.late = true;
         }
         if (notBefore !== undefined && nowPlan < notBefore) {
           s.status = 'scheduled';

@@ -70,6 +70,8 @@ export interface StepState {
   skipReason?: string;
   /** A person chose to run the step after its window closed (retry of an overdue step). */
   windowWaived?: boolean;
+  /** Started after its deadline (lateSteps: run). */
+  late?: boolean;
   /** For fan-out steps: per-batch progress. */
   batches?: { name: string; total: number; done: number; changed: number; failed: number }[];
 }
@@ -90,6 +92,11 @@ export interface RunOptions {
   defaultStartToClose: string;
   /** Which half of the runbook this run executes. */
   plan: 'forward' | 'backout';
+  /**
+   * A step whose deadline passed before it could start: `hold` reports it overdue and waits for a
+   * person to retry or skip it (default); `run` runs it anyway and marks it late (rehearsals).
+   */
+  lateSteps?: 'hold' | 'run';
 }
 
 export interface RunInput {

@@ -147,6 +147,11 @@ export const AvailabilityInput = z
   .object({
     domain: DomainName,
     loginBaseUrl: z.url().default('https://login.microsoftonline.com'),
+    /** Configured tenant whose TLS trust (caFile) the request uses — the lab's CA in rehearsals. */
+    trustTenant: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/)
+      .optional(),
     /**
      * The state to check for: `unclaimed` (no tenant holds it: after removal, step 76/105), `heldBy`
      * (held by `tenantId`: before 76, after 78), `notHeldBy` (released by `tenantId`). Omitted: report only.
@@ -182,8 +187,11 @@ export function createAvailabilityAction(deps: AvailabilityDeps) {
     mutates: false,
     input: AvailabilityInput,
     async run(input, ctx) {
+      const fetchFn = input.trustTenant
+        ? await ctx.connectors.get<FetchLike>('fetch', input.trustTenant)
+        : deps.fetch;
       const info = await discoverDomainTenant(input.domain, {
-        fetch: deps.fetch,
+        fetch: fetchFn,
         loginBaseUrl: input.loginBaseUrl,
         signal: ctx.signal,
       });

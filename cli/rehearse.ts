@@ -1,0 +1,136 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import type { CommandSpec } from './framework';
+import { startDevServer } from '../common/dev-server';
+import { ConfigSchema } from '../common/config';
+import { createWorker } from '../worker/worker';
+import { createLogger } from '../common/logger';
+import { connectClient } from '../common/temporal-connection';
+import { startRun } from '../common/runs';
+import { loadRunbook } from '../runbooks/load';
+import { actionExists } from '../activities/registry';
+import { startLab } from '../lab';
+import { startLabDns } from '../lab/dns';
+import { rehearsalSetup } from '../lab/rehearsal';
+import { driveRehearsal, summarize } from './lib/rehearsal-driver';
+
+const schema = z.strictObject({
+  runbook: z.string().default('standard'),
+  users: z.coerce.number().int().min(10).max(50_000).default(200),
+  batchSize: z.coerce.number().int().min(1).max(5000).default(20),
+  seed: z.string().default('rehearsal'),
+  timeScale: z.coerce.number().min(1).default(150_000),
+  keepGoing: z.boolean().default(false),
+  timeoutSeconds: z.coerce.number().min(30).default(600),
+});
+
+/**
+ * A full rehearsal: the lab (a twin of both tenants, with DNS), an embedded Temporal dev server and a
+ * worker, the runbook run end to end at rehearsal speed, with the people played by a driver that goes
+ * through the same validated decisions a person's CLI command sends.
+ */
+const command: CommandSpec<z.infer<typeof schema>> = {
+  name: 'rehearse',
+  description:
+    'Rehearse a runbook end to end against the lab (tenant twin) on an embedded Temporal dev server',
+  options: [
+    { flags: '--runbook <name|file>', description: 'runbook', default: 'standard' },
+    { flags: '--users <n>', description: 'source tenant size', default: '200' },
+    { flags: '--batch-size <n>', description: 'mailboxes in the rehearsal batch', default: '20' },
+    { flags: '--seed <seed>', description: 'lab fixture seed', default: 'rehearsal' },
+    { flags: '--time-scale <n>', description: 'plan time runs this many times faster', default: '150000' },
+    { flags: '--keep-going', description: 'skip failed steps (reported) instead of stopping' },
+    { flags: '--timeout-seconds <n>', description: 'give up after this long', default: '600' },
+  ],
+  schema,
+  async action(o, io) {
+    const say = (line: string) => io.out.line(line);
+    const { runbook } = loadRunbook(o.runbook, { actionExists });
+    const dataDir = path.resolve('.t2t', 'rehearsal');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.mkdirSync(dataDir, { recursive: true });
+    say(`▶ lab: twin of two tenants (${o.users} source users) with DNS…`);
+    const dns = await startLabDns({ host: '127.0.0.1', port: 0 });
+    const lab = await startLab({
+      users: o.users,
+      seed: o.seed,
+      dataDir: path.join(dataDir, 'lab'),
+      dnsLookup: dns.lookup,
+      dnsServer: { host: dns.host, port: dns.port },
+    });
+    let server: Awaited<ReturnType<typeof startDevServer>> | undefined;
+    let exitCode = 1;
+    try {
+      const planSpan = 30 * 86_400_000; // runbook windows start at T-28d
+      const cutoverAt = new Date(Date.now() + planSpan).toISOString();
+      const setup = rehearsalSetup(lab, dns, { batchSize: o.batchSize, cutoverAt, timeScale: o.timeScale });
+      say(`  ${setup.plan.title}; ${setup.plan.scope.batches[0].mailboxes.length} mailboxes in the batch`);
+      say('▶ Temporal dev server and worker…');
+      server = await startDevServer({
+        headless: true,
+        dbFile: path.join(dataDir, 'temporal.db'),
+        logFile: path.join(dataDir, 'temporal-server.log'),
+      });
+      const config = ConfigSchema.parse({
+        temporal: { address: server.address, taskQueue: 't2t-rehearsal' },
+        artifacts: { root: path.join(dataDir, 'artifacts') },
+        tenants: setup.tenants,
+      });
+      const { worker, connection } = await createWorker({
+        config,
+        log: createLogger({ level: 'error', format: 'json' }),
+      });
+      const running = worker.run();
+      const client = await connectClient(config);
+      try {
+        const starter = setup.plan.approvers.find((a) => a.roles.includes('engineer'))!.name;
+        const started = Date.now();
+        const handle = await startRun(client, config, {
+          runbook,
+          plan: setup.plan,
+          startedBy: starter,
+          runId: `rehearsal-${Date.now()}`,
+          options: { lateSteps: 'run' },
+        });
+        say(
+          `▶ run ${handle.workflowId}: "${runbook.title}", T in 30 days of plan time at ×${o.timeScale}, started by ${starter}`,
+        );
+        const { state, failures } = await driveRehearsal(client, handle.workflowId, runbook, setup.plan, {
+          keepGoing: o.keepGoing,
+          timeoutMs: o.timeoutSeconds * 1000,
+          say,
+        });
+        const counts = summarize(state);
+        say('');
+        say(
+          `run ${state.status} in ${((Date.now() - started) / 1000).toFixed(1)} s; steps: ${Object.entries(
+            counts,
+          )
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+        );
+        for (const f of failures) say(`  FAILED step ${f.step} ${f.title}: ${f.error}`);
+        say(`audit trail: ${path.join(config.artifacts.root, 'logs', `audit-${handle.workflowId}.jsonl`)}`);
+        exitCode = state.status === 'completed' && failures.length === 0 ? 0 : 1;
+        say(
+          exitCode === 0
+            ? '✔ rehearsal completed'
+            : `✘ rehearsal ended with ${failures.length} failed step(s)`,
+        );
+        if (state.status !== 'completed') await handle.terminate('rehearsal stopped').catch(() => undefined);
+      } finally {
+        await client.connection.close();
+        worker.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+      }
+    } finally {
+      await server?.stop();
+      await lab.stop();
+      await dns.stop();
+    }
+    return exitCode;
+  },
+};
+export default command;
