@@ -53,10 +53,10 @@ lint: deps
 bench: build tools
 	@node dist/bench/run-all.js
 
-# Re-record the replay fixtures (after an intentional, patched workflow change).
+# Record fresh histories into .t2t/histories. Keep the committed fixtures: they are the runs already in
+# flight that new workflow code must still replay; add new ones next to them, never replace them.
 record-histories: build tools
-	rm -f test/fixtures/histories/*.json
-	T2T_RECORD_HISTORIES=1 npx jest test/engine.int.test.ts --selectProjects integration
+	T2T_RECORD_HISTORIES=1 T2T_HISTORIES_DIR=.t2t/histories npx jest test/engine.int.test.ts --selectProjects integration
 
 clean:
 	rm -rf dist .t2t coverage

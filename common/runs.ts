@@ -47,12 +47,37 @@ export async function startRun(
     timeScale: req.plan.rehearsal.timeScale,
     ...req.options,
   };
+  let forward: RunInput['forward'];
+  if (options.plan === 'backout' && req.forwardRunId) {
+    // Snapshot what the forward run produced: the back-out restores from its backups and before-images.
+    const fwd = await getRunState(client, req.forwardRunId);
+    if (fwd.runbookId !== req.runbook.id) {
+      throw new InputError(
+        `forward run ${req.forwardRunId} ran runbook ${fwd.runbookId}, not ${req.runbook.id}`,
+      );
+    }
+    forward = {
+      runId: req.forwardRunId,
+      steps: Object.fromEntries(
+        fwd.steps.map((s) => [
+          String(s.step),
+          {
+            status: s.status,
+            data: s.result?.data,
+            beforeImage: s.result?.beforeImage,
+            artifacts: s.result?.artifacts,
+          },
+        ]),
+      ),
+    };
+  }
   const input: RunInput = {
     runbook: req.runbook,
     plan: req.plan,
     startedBy: req.startedBy,
     options,
     forwardRunId: req.forwardRunId,
+    forward,
   };
   const size = Buffer.byteLength(JSON.stringify(input));
   if (size > MAX_INPUT_BYTES) {

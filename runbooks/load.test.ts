@@ -119,3 +119,15 @@ test('templates keep types for whole placeholders and refuse undefined paths', (
   });
   expect(() => renderTemplate({ x: '{{ plan.nope }}' }, scope)).toThrow(TemplateError);
 });
+
+test('forward.steps placeholders are for back-out steps and must name forward steps', () => {
+  const p =
+    problems(`  - { step: 1, title: A, phase: prep, kind: automated, action: ok.a.b, params: { x: '{{ forward.steps.1.data.y }}' } }
+  - { step: 2, title: B, phase: back, kind: automated, action: ok.a.b, params: { x: '{{ forward.steps.1.beforeImage.sha256 }}' } }
+  - { step: 3, title: C, phase: back, kind: automated, action: ok.a.b, params: { x: '{{ forward.steps.2.data.y }}' } }
+`);
+  expect(p.map((x) => `${x.path}: ${x.message}`)).toEqual([
+    expect.stringMatching(/^step 1\.params: .*only back-out steps read the forward run's results/),
+    expect.stringMatching(/^step 3\.params: .*not in the forward plan/),
+  ]);
+});

@@ -171,10 +171,23 @@ function crossCheck(
             message: `{{ ${ref} }} refers to step ${ref_}, which is not a (transitive) dependency`,
           });
         }
+      } else if (/^forward\.steps\.\d+\./.test(ref)) {
+        const fwd = byNumber.get(Number(ref.split('.')[2]));
+        if (phase?.plan !== 'backout') {
+          problems.push({
+            at: at('params'),
+            message: `{{ ${ref} }}: only back-out steps read the forward run's results`,
+          });
+        } else if (!fwd || phases.get(fwd.spec.phase)?.plan !== 'forward') {
+          problems.push({
+            at: at('params'),
+            message: `{{ ${ref} }} refers to a step that is not in the forward plan`,
+          });
+        }
       } else if (!/^(plan|run|batch|mailbox)\./.test(ref) && !['mailbox', 'batch'].includes(ref)) {
         problems.push({
           at: at('params'),
-          message: `{{ ${ref} }}: placeholders start with plan., run., steps.N., batch. or mailbox`,
+          message: `{{ ${ref} }}: placeholders start with plan., run., steps.N., forward.steps.N. (back-out), batch. or mailbox`,
         });
       }
     }

@@ -661,6 +661,52 @@ test('a fan-out step runs its action per mailbox in per-batch children and repor
   );
 });
 
+test("a back-out run reads the forward run's results and before-images", async () => {
+  const phases = [
+    { id: 'main', title: 'Forward' },
+    { id: 'back', title: 'Back-out', plan: 'backout' as const },
+  ];
+  const rb = testRunbook(
+    [
+      { step: 1, kind: 'automated', ...marker('fwd-change'), backout: [2] },
+      {
+        step: 2,
+        kind: 'verification',
+        phase: 'back',
+        action: 'engine.check.assert',
+        params: {
+          what: 'forward before-image',
+          actual: '{{ forward.steps.1.beforeImage.name }}',
+          expected: 'fwd-before',
+        },
+      },
+    ],
+    { phases },
+  );
+  const fwd = await start(rb);
+  const f = await until(fwd, 'forward done', (x) => x.status === 'completed');
+  expect(f.steps.map((x) => x.step)).toEqual([1]);
+  const name = step(f, 1).result!.beforeImage!.name;
+  rb.steps[1].params!.expected = name;
+  const back = await startRun(env.client, env.config, {
+    runbook: rb,
+    plan: testPlan(),
+    startedBy: PEOPLE.engineer,
+    runId: uniqueId('backout'),
+    forwardRunId: fwd.workflowId,
+    options: { plan: 'backout' },
+  });
+  startedRuns.push({ h: back, name: 'backout-reads-forward' });
+  const b = await until(
+    back,
+    'back-out done',
+    (x) => x.status === 'completed' || x.status === 'needs-attention',
+  );
+  expect(b.plan).toBe('backout');
+  expect(b.steps.map((x) => x.step)).toEqual([2]);
+  expect(step(b, 2).status).toBe('succeeded');
+});
+
 test('default options are sane', () => {
   expect(DEFAULT_RUN_OPTIONS.maxHistoryEvents).toBeLessThan(10000);
 });

@@ -354,6 +354,7 @@ export async function runbookRun(input: RunInput): Promise<RunState> {
     run: { id: state.runId, cutoverAt: state.cutoverAt, startedBy: state.startedBy },
     steps: Object.fromEntries([...results].map(([n, data]) => [String(n), { data }])),
     step: { number: s.step },
+    forward: input.forward ?? { runId: input.forwardRunId ?? '', steps: {} },
   });
 
   const fail = async (s: StepState, message: string): Promise<void> => {

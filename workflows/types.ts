@@ -108,6 +108,16 @@ export interface RunInput {
   resume?: RunState;
   /** Workflow id of the forward run, for a back-out run (to find before-images). */
   forwardRunId?: string;
+  /**
+   * For a back-out run: what the forward run's steps produced (their data and before-image refs),
+   * captured when the back-out run starts. Placeholders reach it as `{{ forward.steps.49.data.… }}`.
+   */
+  forward?: ForwardResults;
+}
+
+export interface ForwardResults {
+  runId: string;
+  steps: Record<string, { status: StepStatus; data?: unknown; beforeImage?: unknown; artifacts?: unknown[] }>;
 }
 
 export interface RunState {

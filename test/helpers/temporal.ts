@@ -127,7 +127,9 @@ export async function waitFor<T>(
  */
 export async function recordHistory(handle: { workflowId: string }, name: string): Promise<void> {
   if (process.env.T2T_RECORD_HISTORIES !== '1') return;
-  const dir = path.resolve(__dirname, '..', 'fixtures', 'histories');
+  const dir = process.env.T2T_HISTORIES_DIR
+    ? path.resolve(process.env.T2T_HISTORIES_DIR)
+    : path.resolve(__dirname, '..', 'fixtures', 'histories');
   fs.mkdirSync(dir, { recursive: true });
   // The CLI writes the standard JSON history format that Worker.runReplayHistory reads.
   const json = execFileSync(
