@@ -3,12 +3,23 @@ import { engineActions } from './engine/actions';
 import { demoActions } from './demo/actions';
 import { entraActions } from './entra/credentials';
 import { dnsActions } from './dns';
+import { addressActions } from './addresses';
+import { mailActions } from './mail';
+import { directoryActions } from './directory';
 
 /**
  * Every runbook action by its stable name. A runbook step's `action:` must be a key here; `t2t
  * actions list` prints this registry.
  */
-const all: AnyActionDefinition[] = [...engineActions, ...demoActions, ...entraActions, ...dnsActions];
+const all: AnyActionDefinition[] = [
+  ...engineActions,
+  ...demoActions,
+  ...entraActions,
+  ...dnsActions,
+  ...mailActions,
+  ...addressActions,
+  ...directoryActions,
+];
 
 export const ACTIONS: ReadonlyMap<string, AnyActionDefinition> = (() => {
   const map = new Map<string, AnyActionDefinition>();

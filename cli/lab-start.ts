@@ -46,7 +46,8 @@ const command: CommandSpec<z.infer<typeof schema>> = {
           dataDir: o.dataDir,
           stateFile: o.stateFile,
           json: o.json,
-          dnsLookup: dns?.lookup,
+          // One DNS: the admin API, domain verification and mail routing use the server's zones.
+          dnsZones: dns?.store,
           dnsServer: dns ? { host: dns.host, port: dns.port } : null,
         },
         (line) => io.out.line(line),

@@ -1,7 +1,10 @@
 import * as crypto from 'node:crypto';
 import { ZodError } from 'zod';
+import { InputError } from '../common/errors';
 import { bearerToken, header, json, readJson, BodyError, type LabRequest, type LabResponse } from './http';
+import type { DnsValueInput } from './dns-lookup';
 import type { LabHandle } from './lab';
+import { handleMailAdmin } from './mail/admin';
 import type { SnapshotStore } from './snapshot';
 import { COLLECTION_NAMES, type CollectionName } from './state/types';
 
@@ -19,8 +22,13 @@ import { COLLECTION_NAMES, type CollectionName } from './state/types';
  *   GET    /lab/faults                     current fault configuration
  *   PUT    /lab/faults                     replace it; PATCH merges
  *   GET    /lab/rules, PATCH /lab/rules    rule timings (domainReleaseDelayMs, domainConflictAt, …)
- *   GET    /lab/dns                        in-memory DNS record sets
- *   PUT    /lab/dns/{name}/{type}          {values: [...], ttl?} replace; POST {value} adds; DELETE removes
+ *   GET    /lab/dns                        the lab DNS's record sets (in memory, or the DNS server's zones)
+ *   GET    /lab/dns/{name}/{type}          one record set
+ *   PUT    /lab/dns/{name}/{type}          {values: [...], ttl?} replace; POST {value} adds; DELETE [?value=] removes
+ *   GET    /lab/mail/trace?recipient=&sender=&messageId=&status=&tenant=&subject=   the message trace
+ *   GET    /lab/mail/hosts                 each tenant's inbound MX host, accepted domains, forwarding policy
+ *   POST   /lab/mail/send                  {from, to[], cc?, subject, body?} mail from the internet
+ *   GET    /lab/mail/settings, PATCH       {deliveryDelayMs?, maxHops?}
  *   POST   /lab/clock/advance              {ms} move lab time forward
  *   GET    /lab/stats                      request counters, fault counters
  *   POST   /lab/save                       write the state file now
@@ -165,8 +173,15 @@ export function createAdminHandler(
             return json(200, lab.setRules(patch));
           }
           break;
+        case 'mail':
+          return await handleMailAdmin(lab, req, segs.slice(1));
         case 'dns': {
-          if (segs.length === 1 && m === 'GET') return json(200, { records: lab.dns.list() });
+          const value = (v: unknown): DnsValueInput =>
+            v !== null && typeof v === 'object' && !Array.isArray(v)
+              ? (v as Record<string, unknown>)
+              : String(v);
+          if (segs.length === 1 && m === 'GET')
+            return json(200, { kind: lab.dns.kind, dnsServer: lab.info.dns, records: lab.dns.list() });
           if (segs.length === 3) {
             const [, name, type] = segs;
             if (m === 'GET') {
@@ -180,16 +195,16 @@ export function createAdminHandler(
               lab.dns.set(
                 name,
                 type,
-                body.values.map(String),
-                typeof body.ttl === 'number' ? body.ttl : 3600,
+                body.values.map(value),
+                typeof body.ttl === 'number' ? body.ttl : undefined,
               );
               return json(200, lab.dns.get(name, type) ?? { name, type, values: [] });
             }
             if (m === 'POST') {
               const body = readJson(req);
-              if (typeof body.value !== 'string')
+              if (typeof body.value !== 'string' && (typeof body.value !== 'object' || body.value === null))
                 return err(400, 'BadRequest', 'body must be {"value": "..."}');
-              lab.dns.add(name, type, body.value, typeof body.ttl === 'number' ? body.ttl : 3600);
+              lab.dns.add(name, type, value(body.value), typeof body.ttl === 'number' ? body.ttl : undefined);
               return json(200, lab.dns.get(name, type));
             }
             if (m === 'DELETE') {
@@ -226,7 +241,7 @@ export function createAdminHandler(
       }
       return err(404, 'NotFound', `no admin endpoint ${m} ${req.url.pathname}`);
     } catch (e) {
-      if (e instanceof BodyError) return err(400, 'BadRequest', e.message);
+      if (e instanceof BodyError || e instanceof InputError) return err(400, 'BadRequest', e.message);
       if (e instanceof ZodError)
         return err(400, 'BadRequest', e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       if (e instanceof Error && /^no (tenant|snapshot)/.test(e.message))

@@ -53,7 +53,7 @@ describe('lab with real clients', () => {
     expect(i.tenants.map((t) => t.name)).toEqual(['source', 'destination']);
     for (const t of i.tenants)
       expect(Object.keys(t).sort()).toEqual(
-        ['clientId', 'clientSecret', 'domains', 'initialDomain', 'name', 'tenantId'].sort(),
+        ['clientId', 'clientSecret', 'domains', 'initialDomain', 'mailHost', 'name', 'tenantId'].sort(),
       );
     expect(i.tenants[0].domains).toEqual(
       expect.arrayContaining(['contoso.com', 'sales.contoso.com', 'contoso.onmicrosoft.com']),

@@ -13,8 +13,10 @@ export type {
 } from './lab';
 export { runLabStartCommand, humanSummary } from './cli';
 export type { LabStartCommandOptions } from './cli';
-export type { DnsLookup } from './dns-lookup';
-export { InMemoryDnsZone } from './dns-lookup';
+export type { DnsLookup, LabDnsZones, MxRecord, DnsValueInput } from './dns-lookup';
+export { InMemoryDnsZone, ZoneStoreDns } from './dns-lookup';
+export { MailRouter, tenantMailHost, NDR_CODES } from './mail';
+export type { MailSettings, TraceEntry, TraceStatus, RouteResult } from './mail';
 export type { FaultConfig, FaultConfigInput } from './faults';
 export type { LabRules } from './directory/directory';
 export type { DiffEntry, DiffResult } from './snapshot';

@@ -7,11 +7,14 @@ import { createClientCertificate, ensureLabTls, type ClientCertificate } from '.
 import { LabClock } from './clock';
 import type { LabContext, LabSettings, LabUrls } from './context';
 import { DEFAULT_RULES, Directory, type LabRules } from './directory/directory';
-import type { DnsLookup, InMemoryDnsZone } from './dns-lookup';
+import { ZoneStoreDns, type DnsLookup, type LabDnsZones } from './dns-lookup';
+import type { ZoneStore } from './dns/zone-store';
 import { TokenService } from './entra/tokens';
 import { defaultExchangeConfig } from './exchange/config-defaults';
 import { Faults, type FaultConfig, type FaultConfigInput } from './faults';
 import { generateFixtures, type FixtureSummary } from './fixtures/generate';
+import { MailRouter, tenantMailHost } from './mail/router';
+import type { MailSettings } from './mail/store';
 import { LabServer } from './server';
 import { SnapshotStore, type DiffResult } from './snapshot';
 import { LabState } from './state/lab-state';
@@ -37,10 +40,18 @@ export interface StartLabOptions {
   tokenLifetimeSeconds?: number;
   exchangePageSize?: number;
   graphPageSize?: number;
-  /** DNS used by domain verification (default: the lab's in-memory zones, edited through the admin API). */
+  /**
+   * The zones of the lab's DNS server (`startLabDns().store`): the lab's one DNS. The admin API's `/lab/dns`
+   * routes, Graph domain verification (TXT) and mail routing (MX) read and write it, so the server answers
+   * what the lab uses. Default: in-memory zones (same admin API, no server).
+   */
+  dnsZones?: ZoneStore;
+  /** Overrides only the TXT lookups of domain verification (default: the lab's DNS). */
   dnsLookup?: DnsLookup;
   /** Where a real DNS server for the lab listens, to print in the info line. */
   dnsServer?: { host: string; port: number } | null;
+  /** Mail routing settings (delivery delay, hop limit). */
+  mail?: Partial<MailSettings>;
   logger?: Logger;
   /** Fixed admin token (default: random). */
   adminToken?: string;
@@ -51,6 +62,8 @@ export interface LabTenantInfo {
   tenantId: string;
   initialDomain: string;
   domains: string[];
+  /** The tenant's inbound MX host (`<initial label>.mail.protection.outlook.com`): MX records pointing at it deliver here. */
+  mailHost: string;
   clientId: string;
   clientSecret: string;
 }
@@ -98,7 +111,12 @@ export interface LabHandle {
   directory: Directory;
   faults: Faults;
   clock: LabClock;
-  dns: InMemoryDnsZone;
+  /** The lab's one DNS (in memory, or the attached DNS server's zones). */
+  dns: LabDnsZones;
+  /** Mail routing, mailbox content and the message trace. */
+  mail: MailRouter;
+  /** A tenant's inbound MX host. */
+  mailHost(tenantName: string): string;
   rules: LabRules;
   fixtures: FixtureSummary | null;
   tenant(name: string): TenantStore;
@@ -128,6 +146,9 @@ export const FULL_GRAPH_ROLES = [
   'Application.ReadWrite.All',
   'OrgContact.Read.All',
   'CrossTenantInformation.ReadBasic.All',
+  'Mail.Send',
+  'Mail.ReadWrite',
+  'Calendars.ReadWrite',
 ];
 
 function randomSecret(): string {
@@ -148,7 +169,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabHandle
   fs.mkdirSync(dataDir, { recursive: true });
   const tls = ensureLabTls(dataDir);
   const clock = new LabClock();
-  const state = new LabState(clock);
+  const state = new LabState(clock, options.dnsZones ? new ZoneStoreDns(options.dnsZones) : undefined);
+  Object.assign(state.mail.settings, options.mail ?? {});
   const rules: LabRules = { ...DEFAULT_RULES, ...(options.rules ?? {}) };
   const dnsLookup: DnsLookup = options.dnsLookup ?? state.dnsZone;
   const directory = new Directory(state, rules, () => dnsLookup);
@@ -169,7 +191,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabHandle
       destinationUsers: options.destinationUsers,
       syncedFraction: options.syncedFraction,
     });
-    state.load(generated.state);
+    // An attached DNS server may already serve zones (test DNSBLs): fixtures bring no DNS of their own.
+    state.load(generated.state, { keepDns: !!options.dnsZones });
     fixtures = generated.summary;
   }
   for (const t of state.tenants.values()) {
@@ -259,7 +282,14 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabHandle
   };
   for (const t of state.tenants.values()) {
     const existing = [...t.apps.values()].find((a) => a.displayName === LAB_APP_NAME);
-    credentials.set(t.name, existing ? credentialsFor(t, existing) : createApp(t, {}));
+    // A state file from an older lab: give the lab app the roles added since (mail, calendars).
+    const missing = existing ? FULL_GRAPH_ROLES.filter((r) => !existing.graphRoles.includes(r)) : [];
+    if (existing && missing.length > 0)
+      t.putApp({ ...existing, graphRoles: [...existing.graphRoles, ...missing] });
+    credentials.set(
+      t.name,
+      existing ? credentialsFor(t, t.apps.get(existing.id) ?? existing) : createApp(t, {}),
+    );
   }
 
   const settings: LabSettings = {
@@ -295,6 +325,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabHandle
         tenantId: t.id,
         initialDomain: t.organization.initialDomain,
         domains: [...t.domains.values()].filter((d) => d.isVerified).map((d) => d.id),
+        mailHost: tenantMailHost(t),
         clientId: c?.clientId ?? '',
         clientSecret: c?.clientSecret ?? '',
       };
@@ -342,6 +373,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabHandle
     faults,
     clock,
     dns: state.dnsZone,
+    mail: new MailRouter(state, directory),
+    mailHost(tenantName: string): string {
+      return tenantMailHost(handle.tenant(tenantName));
+    },
     rules,
     fixtures,
     tenant(name: string): TenantStore {

@@ -9,6 +9,7 @@ import {
   createTrustedFetch,
   type FetchFunction,
 } from '../common/http-trust';
+import { startLabDns, type LabDns, type LabDnsOptions } from './dns';
 import { startLab, type LabHandle, type StartLabOptions } from './lab';
 
 /**
@@ -18,14 +19,44 @@ import { startLab, type LabHandle, type StartLabOptions } from './lab';
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 export const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
 
+export interface TestLabOptions extends StartLabOptions {
+  /**
+   * Start the lab's authoritative DNS server on loopback and make its zones the lab's DNS: records set
+   * through the admin API are answered on the wire (`lab.info.dns` is where). `true` or startLabDns options.
+   */
+  labDns?: boolean | Omit<LabDnsOptions, 'store'>;
+}
+
+/** A test lab; `dnsServer` is the lab DNS server when `labDns` was asked for. */
+export type TestLab = LabHandle & { dnsServer?: LabDns };
+
 /** Starts a lab in a fresh temporary data folder (removed by `stop`). */
-export async function startTestLab(options: StartLabOptions = {}): Promise<LabHandle> {
-  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 't2t-lab-'));
-  const lab = await startLab({ users: 40, ...options, dataDir });
+export async function startTestLab(options: TestLabOptions = {}): Promise<TestLab> {
+  const { labDns, ...labOptions } = options;
+  const dataDir = labOptions.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 't2t-lab-'));
+  const dnsServer = labDns
+    ? await startLabDns({ host: '127.0.0.1', port: 0, ...(labDns === true ? {} : labDns) })
+    : undefined;
+  let lab: TestLab;
+  try {
+    lab = await startLab({
+      users: 40,
+      ...labOptions,
+      dataDir,
+      ...(dnsServer
+        ? { dnsZones: dnsServer.store, dnsServer: { host: dnsServer.host, port: dnsServer.port } }
+        : {}),
+    });
+  } catch (e) {
+    await dnsServer?.stop();
+    throw e;
+  }
+  lab.dnsServer = dnsServer;
   const stop = lab.stop.bind(lab);
   lab.stop = async () => {
     await stop();
-    if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    await dnsServer?.stop();
+    if (!labOptions.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   };
   return lab;
 }

@@ -226,7 +226,9 @@ describe('standard runbook', () => {
 
     test('manual steps that await automation name a clear, not yet registered action', () => {
       const planned = runbook.steps.filter((s) => s.kind === 'manual' && PLANNED.test(s.notes ?? ''));
-      expect(planned.length).toBeGreaterThanOrEqual(60);
+      // As actions land, planned steps become automated: together they stay the bulk of the runbook.
+      const automated = runbook.steps.filter((s) => !!s.action);
+      expect(planned.length + automated.length).toBeGreaterThanOrEqual(70);
       for (const s of planned) {
         const name = actionOf(s)!;
         // Once the action exists the step should become automated and name it in `action:`.

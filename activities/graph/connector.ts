@@ -204,6 +204,12 @@ export function toGraphFailure(what: string, err: unknown): unknown {
   if (err instanceof RetryAfterError || err instanceof PermanentError || err instanceof GraphError)
     return err;
   const e = err as { statusCode?: number; code?: string; message?: string; body?: string };
+  // The SDK wraps an error thrown by a middleware (ours: throttling) in its own GraphError (statusCode -1,
+  // code = the original error's name), dropping the object: rebuild it from our message.
+  if (e?.code === 'RetryAfterError' && typeof e.message === 'string') {
+    const m = /retry after (\d+(?:\.\d+)?)s/.exec(e.message);
+    return new RetryAfterError(e.message, m ? Number(m[1]) : 10);
+  }
   if (typeof e?.statusCode === 'number') {
     const status = e.statusCode;
     const message = `${what}: ${status} ${e.code ?? ''} ${e.message ?? ''}`.trim();

@@ -4,6 +4,7 @@ import { GRAPH_RESOURCE, type AccessTokenClaims } from '../entra/tokens';
 import { BodyError, bearerToken, json, type LabRequest, type LabResponse } from '../http';
 import type { TenantStore } from '../state/tenant-store';
 import type { ContactRecord, GroupRecord, UserRecord } from '../state/types';
+import { mailboxRoute } from '../mail/graph';
 import { asGraphError, badRequest, GraphError, graphErrorResponse, notFound } from './errors';
 import { applySelect, encodeSkipToken, page, parseQuery, parseSelect } from './query';
 import {
@@ -19,7 +20,8 @@ import {
 
 /**
  * Microsoft Graph (v1.0 and beta) over the lab's state: users, groups, contacts, organization, domains,
- * subscribed SKUs and licences, applications, tenant discovery and JSON batching.
+ * subscribed SKUs and licences, applications, tenant discovery and JSON batching; a user's mail and
+ * calendar (sendMail, messages, mailFolders, events) are in lab/mail/graph.ts.
  */
 export interface GraphCall {
   ctx: LabContext;
@@ -490,7 +492,7 @@ function checkUserProperties(body: Record<string, unknown>): void {
   }
 }
 
-function users(gc: GraphCall, m: string, rest: string[]): LabResponse {
+async function users(gc: GraphCall, m: string, rest: string[]): Promise<LabResponse> {
   const d = gc.ctx.directory;
   const t = gc.t;
   if (rest.length === 0) {
@@ -596,6 +598,8 @@ function users(gc: GraphCall, m: string, rest: string[]): LabResponse {
     }
     throw methodNotAllowed();
   }
+  const mailbox = await mailboxRoute(gc, u, sub);
+  if (mailbox) return mailbox;
   switch (sub[0]) {
     case 'assignLicense': {
       if (m !== 'POST') throw methodNotAllowed();

@@ -1,19 +1,25 @@
 import type { LabClock } from '../clock';
-import { InMemoryDnsZone } from '../dns-lookup';
+import { InMemoryDnsZone, type LabDnsZones } from '../dns-lookup';
+import { MailStore } from '../mail/store';
 import { TenantStore } from './tenant-store';
 import type { DomainRelease, LabStateJson } from './types';
 
 /**
  * Everything the lab holds: its tenants, the global domain registry (which tenant holds which verified
- * domain, and domains still replicating after deletion) and the in-memory DNS zones.
+ * domain, and domains still replicating after deletion), the lab's DNS (in memory, or the zones of the lab
+ * DNS server) and mail (mailbox content and the message trace).
  */
 export class LabState {
   readonly tenants = new Map<string, TenantStore>();
   readonly domainReleases = new Map<string, DomainRelease>();
-  readonly dnsZone = new InMemoryDnsZone();
+  readonly mail = new MailStore();
   private releaseVersion = 0;
 
-  constructor(readonly clock: LabClock) {}
+  constructor(
+    readonly clock: LabClock,
+    /** The lab's one DNS: in memory by default, or a lab DNS server's ZoneStore (`ZoneStoreDns`). */
+    readonly dnsZone: LabDnsZones = new InMemoryDnsZone(),
+  ) {}
 
   addTenant(store: TenantStore): void {
     this.tenants.set(store.id, store);
@@ -68,7 +74,7 @@ export class LabState {
 
   /** Sum of every part's change counter: changes when anything changes. */
   get version(): number {
-    let v = this.dnsZone.version + this.releaseVersion;
+    let v = this.dnsZone.version + this.releaseVersion + this.mail.version;
     for (const t of this.tenants.values()) v += t.version;
     return v;
   }
@@ -81,17 +87,22 @@ export class LabState {
       tenants: [...this.tenants.values()].map((t) => t.toJSON()),
       domainReleases: [...this.domainReleases.values()].map((r) => ({ ...r })),
       dns: this.dnsZone.list(),
+      mail: this.mail.toJSON(),
     };
   }
 
-  /** Replaces the whole state with `json` (restore). Lab-only bookkeeping (visibility timers) is cleared. */
-  load(json: LabStateJson): void {
+  /**
+   * Replaces the whole state with `json` (restore). Lab-only bookkeeping (visibility timers) is cleared.
+   * `keepDns` leaves the DNS as it is (fixtures loaded into a lab whose DNS server already serves zones).
+   */
+  load(json: LabStateJson, options: { keepDns?: boolean } = {}): void {
     if (json.version !== 1) throw new Error(`unsupported lab state version ${String(json.version)}`);
     this.tenants.clear();
     for (const t of json.tenants) this.addTenant(TenantStore.fromJSON(t));
     this.domainReleases.clear();
     for (const r of json.domainReleases) this.domainReleases.set(r.domain.toLowerCase(), { ...r });
-    this.dnsZone.replaceAll(json.dns);
+    if (!options.keepDns) this.dnsZone.replaceAll(json.dns);
+    this.mail.load(json.mail);
     this.releaseVersion++;
   }
 }

@@ -1,3 +1,5 @@
+import type { MailStateJson } from '../mail/types';
+
 /**
  * The lab's state of record. One tenant's directory (Entra) and its Exchange Online organisation are one
  * set of objects: Graph and the Exchange cmdlets are two views of it, so a UPN or proxy-address change made
@@ -302,6 +304,11 @@ export interface LabStateJson {
   tenants: TenantJson[];
   domainReleases: DomainRelease[];
   dns: DnsRecordSet[];
+  /**
+   * Mailbox content (messages, calendar events) and the message trace. Saved and restored with the rest,
+   * but left out of diffs: it is not directory state (see lab/README.md, "Mail").
+   */
+  mail?: MailStateJson;
 }
 
 export type DirectoryObjectKind = 'user' | 'group' | 'contact' | 'dynamicGroup';

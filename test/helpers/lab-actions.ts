@@ -6,6 +6,8 @@
  *   const h = await startActionHarness({ users: 500, exchangeBackend: 'powershell' });
  *   const outcome = await h.run(rewriteUpn, { tenant: 'source', domain: 'contoso.com', … });
  *   const before = h.lab.snapshot(); … expect(h.lab.diff(before).entries).toEqual([]);
+ *
+ * `labDns: true` also starts the lab's DNS server and makes its zones the lab's DNS (`h.lab.info.dns`).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,14 +18,14 @@ import { ArtifactStore } from '../../activities/artifacts/store';
 import type { ActionOutcome, AnyActionDefinition } from '../../activities/contract';
 import { ConnectorRegistry, toActivity } from '../../activities/runtime';
 import { connectorBuilders } from '../../worker/connectors';
-import type { LabHandle, StartLabOptions } from '../../lab';
-import { startTestLab } from '../../lab/testing';
+import { startTestLab, type TestLab, type TestLabOptions } from '../../lab/testing';
 import { ensureFakePwshExecutable, FAKE_PWSH_PATH, fakePwshEnv } from '../doubles/fake-pwsh';
 
 export type ExchangeBackend = 'rest' | 'powershell';
 
 export interface ActionHarness {
-  lab: LabHandle;
+  /** The lab; `lab.dnsServer` is its DNS server when started with `labDns`. */
+  lab: TestLab;
   config: Config;
   artifacts: ArtifactStore;
   backend: ExchangeBackend;
@@ -36,7 +38,7 @@ export interface ActionHarness {
 }
 
 export async function startActionHarness(
-  options: StartLabOptions & { exchangeBackend?: ExchangeBackend } = {},
+  options: TestLabOptions & { exchangeBackend?: ExchangeBackend } = {},
 ): Promise<ActionHarness> {
   const backend = options.exchangeBackend ?? 'rest';
   const lab = await startTestLab({ users: 500, destinationUsers: 50, ...options });
