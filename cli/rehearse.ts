@@ -12,7 +12,7 @@ import { loadRunbook } from '../runbooks/load';
 import { actionExists } from '../activities/registry';
 import { startLab } from '../lab';
 import { startLabDns } from '../lab/dns';
-import { rehearsalSetup } from '../lab/rehearsal';
+import { provisionRehearsal, rehearsalSetup } from '../lab/rehearsal';
 import { driveRehearsal, summarize } from './lib/rehearsal-driver';
 
 const schema = z.strictObject({
@@ -56,8 +56,10 @@ const command: CommandSpec<z.infer<typeof schema>> = {
       users: o.users,
       seed: o.seed,
       dataDir: path.join(dataDir, 'lab'),
-      dnsLookup: dns.lookup,
+      dnsZones: dns.store,
       dnsServer: { host: dns.host, port: dns.port },
+      // Rehearsal speed: a removed domain is released to other tenants after 3 s, not an hour.
+      rules: { domainReleaseDelayMs: 3000 },
     });
     let server: Awaited<ReturnType<typeof startDevServer>> | undefined;
     let exitCode = 1;
@@ -66,6 +68,8 @@ const command: CommandSpec<z.infer<typeof schema>> = {
       const cutoverAt = new Date(Date.now() + planSpan).toISOString();
       const setup = rehearsalSetup(lab, dns, { batchSize: o.batchSize, cutoverAt, timeScale: o.timeScale });
       say(`  ${setup.plan.title}; ${setup.plan.scope.batches[0].mailboxes.length} mailboxes in the batch`);
+      await provisionRehearsal(lab, setup);
+      say('  destination build in place: a mailbox per batch mailbox, the migration account in both tenants');
       say('▶ Temporal dev server and worker…');
       server = await startDevServer({
         headless: true,
@@ -100,6 +104,19 @@ const command: CommandSpec<z.infer<typeof schema>> = {
           keepGoing: o.keepGoing,
           timeoutMs: o.timeoutSeconds * 1000,
           say,
+          // The customer's DNS host: publishes the verification TXT a step returns (steps 57, 106).
+          onStepSucceeded: async (step) => {
+            const data = step.result?.data as { domain?: string; txt?: string; ttl?: number } | undefined;
+            if (data?.domain && data.txt && /^MS=/i.test(data.txt)) {
+              dns.store.addRecords(data.domain, {
+                name: '@',
+                type: 'TXT',
+                ttl: data.ttl ?? 3600,
+                values: [data.txt],
+              });
+              say(`      DNS host: published TXT ${data.txt} at ${data.domain} (step ${step.step})`);
+            }
+          },
         });
         const counts = summarize(state);
         say('');

@@ -241,6 +241,37 @@ describe.each(['rest', 'powershell'] as const)('domain actions (%s backend)', (b
     }
   });
 
+  test('78 with subdomains: added and verified through the verified parent, services applied; a second run changes nothing', async () => {
+    const dst = h.lab.tenant('destination');
+    const parent = 'sub-parent.example';
+    const sub = `sales.${parent}`;
+    await h.run(addDomain, { tenant: 'destination', domain: parent });
+    h.lab.dns.add(parent, 'TXT', dst.domains.get(parent)!.verificationCode);
+    const first = await h.run(verifyDomain, {
+      tenant: 'destination',
+      domain: parent,
+      supportedServices: ['Email'],
+      subdomains: [sub],
+    });
+    expect(first.changes!.map((c) => `${c.target}:${c.field}`)).toEqual(
+      expect.arrayContaining([`${parent}:isVerified`, `${sub}:domain`, `${sub}:supportedServices`]),
+    );
+    expect(dst.domains.get(sub)).toMatchObject({ isVerified: true, supportedServices: ['Email'] });
+    const again = await h.run(verifyDomain, {
+      tenant: 'destination',
+      domain: parent,
+      supportedServices: ['Email'],
+      subdomains: [sub],
+    });
+    expect(again.changed).toBe(false);
+    const wrong = await h.fail(verifyDomain, {
+      tenant: 'destination',
+      domain: parent,
+      subdomains: ['other.example'],
+    });
+    expect(wrong.message).toMatch(/not a subdomain/);
+  });
+
   test('with the lab throttling, the dependency check and the lifecycle complete with the same result', async () => {
     const clean = await h.run(domainReferences, { tenant: 'source', domain: 'contoso.com' });
     h.lab.setFaults({

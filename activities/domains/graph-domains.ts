@@ -290,6 +290,11 @@ export const VerifyInput = z.strictObject({
    * (back-out step 107: `{ step: 76 }`).
    */
   servicesFrom: ArtifactInput.optional(),
+  /**
+   * Subdomains to add once the domain is verified (the source's subdomains, which step 76 removed with
+   * it). Microsoft verifies a subdomain of a verified domain as it is added; the same services apply.
+   */
+  subdomains: z.array(DomainName).default([]),
   recheckAfterSeconds: RecheckSeconds,
 });
 
@@ -394,6 +399,38 @@ export const verifyDomain = defineAction<z.infer<typeof VerifyInput>, VerifyResu
         }
         current = { ...fresh, supportedServices: r.after };
       } else current = fresh;
+    }
+    for (const sub of input.subdomains) {
+      if (!sub.toLowerCase().endsWith(`.${input.domain.toLowerCase()}`)) {
+        throw new PermanentError(
+          `${sub} is not a subdomain of ${input.domain}`,
+          'list only subdomains of the domain being verified',
+        );
+      }
+      let subDomain = await getDomain(graph, sub);
+      if (!subDomain) {
+        subDomain = await graph.post<GraphDomain>('/domains', { id: sub });
+        changes.push({
+          target: sub,
+          field: 'domain',
+          before: null,
+          after: 'added (verified through its parent)',
+        });
+      }
+      if (!subDomain.isVerified) {
+        findings.push({
+          severity: 'error',
+          message: `${sub} was added but is not verified`,
+          fix: `verify ${sub} (publish its TXT record) or check that ${input.domain} is verified in ${input.tenant}`,
+        });
+        continue;
+      }
+      if (wanted.length) {
+        const r = await applyServices(graph, subDomain, wanted, 'add');
+        if (r && (r.after.length !== r.before.length || r.after.some((x) => !r.before.includes(x)))) {
+          changes.push({ target: sub, field: 'supportedServices', before: r.before, after: r.after });
+        }
+      }
     }
     const serviceConfigurationRecords = await graph.getAll<DnsRecord>(
       `/domains/${enc(input.domain)}/serviceConfigurationRecords`,

@@ -7,6 +7,11 @@ import { fourEyesExcluded, specsFor } from '../../workflows/run-logic';
 import type { RunState, StepState } from '../../workflows/types';
 
 export interface DriverOptions {
+  /**
+   * Work outside Microsoft 365 that people do when a step asks for it (the DNS host publishing a
+   * record a step returned). Called once per step when it succeeds.
+   */
+  onStepSucceeded?: (step: StepState) => Promise<void>;
   /** Skip failed steps (with the failure as the reason) instead of stopping. */
   keepGoing: boolean;
   timeoutMs: number;
@@ -44,6 +49,7 @@ export async function driveRehearsal(
     for (const s of state.steps) {
       if (seen.get(s.step) !== s.status) {
         seen.set(s.step, s.status);
+        if (s.status === 'succeeded' && opts.onStepSucceeded) await opts.onStepSucceeded(s);
         if (['succeeded', 'failed', 'overdue', 'rejected', 'skipped'].includes(s.status)) {
           opts.say(
             `  ${String(s.step).padStart(3)} ${s.status.padEnd(9)} ${s.kind.padEnd(12)} ${s.title}${s.result?.summary && s.kind !== 'manual' ? ` — ${s.result.summary}` : ''}${s.error ? ` — ${s.error}` : ''}`,
