@@ -14,6 +14,7 @@ import { startLab } from '../lab';
 import { startLabDns } from '../lab/dns';
 import { provisionRehearsal, rehearsalSetup } from '../lab/rehearsal';
 import { driveRehearsal, summarize } from './lib/rehearsal-driver';
+import type { StepState } from '../workflows/types';
 
 const schema = z.strictObject({
   runbook: z.string().default('standard'),
@@ -22,6 +23,7 @@ const schema = z.strictObject({
   seed: z.string().default('rehearsal'),
   timeScale: z.coerce.number().min(1).default(150_000),
   keepGoing: z.boolean().default(false),
+  backout: z.boolean().default(true),
   timeoutSeconds: z.coerce.number().min(30).default(600),
 });
 
@@ -41,6 +43,7 @@ const command: CommandSpec<z.infer<typeof schema>> = {
     { flags: '--seed <seed>', description: 'lab fixture seed', default: 'rehearsal' },
     { flags: '--time-scale <n>', description: 'plan time runs this many times faster', default: '150000' },
     { flags: '--keep-going', description: 'skip failed steps (reported) instead of stopping' },
+    { flags: '--no-backout', description: 'do not rehearse the back-out plan after the forward run' },
     { flags: '--timeout-seconds <n>', description: 'give up after this long', default: '600' },
   ],
   schema,
@@ -89,23 +92,12 @@ const command: CommandSpec<z.infer<typeof schema>> = {
       const client = await connectClient(config);
       try {
         const starter = setup.plan.approvers.find((a) => a.roles.includes('engineer'))!.name;
-        const started = Date.now();
-        const handle = await startRun(client, config, {
-          runbook,
-          plan: setup.plan,
-          startedBy: starter,
-          runId: `rehearsal-${Date.now()}`,
-          options: { lateSteps: 'run' },
-        });
-        say(
-          `▶ run ${handle.workflowId}: "${runbook.title}", T in 30 days of plan time at ×${o.timeScale}, started by ${starter}`,
-        );
-        const { state, failures } = await driveRehearsal(client, handle.workflowId, runbook, setup.plan, {
+        const driverOptions = {
           keepGoing: o.keepGoing,
           timeoutMs: o.timeoutSeconds * 1000,
           say,
           // The customer's DNS host: publishes the verification TXT a step returns (steps 57, 106).
-          onStepSucceeded: async (step) => {
+          onStepSucceeded: async (step: StepState) => {
             const data = step.result?.data as { domain?: string; txt?: string; ttl?: number } | undefined;
             if (data?.domain && data.txt && /^MS=/i.test(data.txt)) {
               dns.store.addRecords(data.domain, {
@@ -117,25 +109,64 @@ const command: CommandSpec<z.infer<typeof schema>> = {
               say(`      DNS host: published TXT ${data.txt} at ${data.domain} (step ${step.step})`);
             }
           },
-        });
-        const counts = summarize(state);
-        say('');
-        say(
-          `run ${state.status} in ${((Date.now() - started) / 1000).toFixed(1)} s; steps: ${Object.entries(
-            counts,
-          )
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')}`,
-        );
-        for (const f of failures) say(`  FAILED step ${f.step} ${f.title}: ${f.error}`);
-        say(`audit trail: ${path.join(config.artifacts.root, 'logs', `audit-${handle.workflowId}.jsonl`)}`);
-        exitCode = state.status === 'completed' && failures.length === 0 ? 0 : 1;
-        say(
-          exitCode === 0
-            ? '✔ rehearsal completed'
-            : `✘ rehearsal ended with ${failures.length} failed step(s)`,
-        );
-        if (state.status !== 'completed') await handle.terminate('rehearsal stopped').catch(() => undefined);
+        };
+        const rehearseRun = async (kind: 'forward' | 'backout', forwardRunId?: string) => {
+          const started = Date.now();
+          const handle = await startRun(client, config, {
+            runbook,
+            plan: setup.plan,
+            startedBy: starter,
+            runId: `rehearsal-${kind}-${Date.now()}`,
+            forwardRunId,
+            options: { lateSteps: 'run', plan: kind },
+          });
+          say(
+            `▶ ${kind === 'forward' ? 'forward run' : 'back-out run'} ${handle.workflowId}, started by ${starter}`,
+          );
+          const result = await driveRehearsal(client, handle.workflowId, runbook, setup.plan, driverOptions);
+          const counts = summarize(result.state);
+          say(
+            `  ${kind} run ${result.state.status} in ${((Date.now() - started) / 1000).toFixed(1)} s; steps: ${Object.entries(
+              counts,
+            )
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
+          for (const f of result.failures) say(`  FAILED step ${f.step} ${f.title}: ${f.error}`);
+          say(
+            `  audit trail: ${path.join(config.artifacts.root, 'logs', `audit-${handle.workflowId}.jsonl`)}`,
+          );
+          if (result.state.status !== 'completed')
+            await handle.terminate('rehearsal stopped').catch(() => undefined);
+          return {
+            ok: result.state.status === 'completed' && result.failures.length === 0,
+            handle,
+            failures: result.failures,
+          };
+        };
+        const beforeRun = lab.snapshot();
+        say(`▶ runbook "${runbook.title}": T in 30 days of plan time at ×${o.timeScale}`);
+        const forward = await rehearseRun('forward');
+        let ok = forward.ok;
+        if (ok && o.backout) {
+          const back = await rehearseRun('backout', forward.handle.workflowId);
+          ok = back.ok;
+          // The proof of the back-out plan: the tenants as they were before the forward run.
+          const diff = lab.diff(beforeRun);
+          const byKind = new Map<string, number>();
+          for (const c of diff.changes)
+            byKind.set(
+              `${c.tenant}/${c.collection}${c.field ? `.${c.field}` : ''} ${c.op}`,
+              (byKind.get(`${c.tenant}/${c.collection}${c.field ? `.${c.field}` : ''} ${c.op}`) ?? 0) + 1,
+            );
+          say(
+            diff.identical
+              ? '  back-out: the lab is exactly as it was before the forward run'
+              : `  back-out: ${diff.changes.length} difference(s) from the state before the forward run: ${[...byKind].map(([k, v]) => `${k} ×${v}`).join('; ')}`,
+          );
+        }
+        exitCode = ok ? 0 : 1;
+        say(ok ? '✔ rehearsal completed' : '✘ rehearsal ended with failed steps');
       } finally {
         await client.connection.close();
         worker.shutdown();
