@@ -29,8 +29,11 @@ build: deps
 	@npm run --silent build
 
 demo: build tools
-	@echo "▶ rehearsal on an embedded Temporal dev server"
+	@echo "▶ 1/2 the engine on an embedded Temporal dev server: the built-in three-step runbook, a gate decided by a demo approver"
 	@node bin/t2t.js demo
+	@echo ""
+	@echo "▶ 2/2 full rehearsal: the standard 115-step runbook and its back-out plan against the lab (a twin of both tenants)"
+	@node bin/t2t.js rehearse
 
 test: build tools dns-tools
 	@echo "▶ lint"
