@@ -186,12 +186,7 @@ export function setInvocation(
 
 // ---- Exchange calls and errors ---------------------------------------------------------------
 
-export async function exchangeFor(
-  ctx: Pick<ActionContext, 'connectors'>,
-  tenant: string,
-): Promise<ExchangeClient> {
-  return ctx.connectors.get<ExchangeClient>('exchange', tenant);
-}
+export { exchangeFor } from '../lib/connectors';
 
 /**
  * Errors that must go back to Temporal at once: throttling and transient failures (with Retry-After as

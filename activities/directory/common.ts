@@ -381,13 +381,7 @@ export async function exchangeTry<T = Record<string, unknown>>(
   }
 }
 
-export function exchangeFor(ctx: ActionContext, tenant: string): Promise<ExchangeClient> {
-  return ctx.connectors.get<ExchangeClient>('exchange', tenant);
-}
-
-export function graphFor(ctx: ActionContext, tenant: string): Promise<GraphConnector> {
-  return ctx.connectors.get<GraphConnector>('graph', tenant);
-}
+export { exchangeFor, graphFor } from '../lib/connectors';
 
 // ---- Graph -----------------------------------------------------------------------------------------
 

@@ -312,13 +312,24 @@ function toResponse(server: DnsServerAddress, packet: DecodedPacket, transport: 
   };
 }
 
+/**
+ * Records in a stable order. An RRset is a set: servers such as BIND rotate its records between
+ * answers, so records are sorted by value within each name and type, keeping the order in which the
+ * RRsets appear (a CNAME chain stays in chain order).
+ */
 function toRecords(answers: Answer[] | undefined): DnsRecord[] {
-  const out: DnsRecord[] = [];
+  const groups = new Map<string, DnsRecord[]>();
   for (const a of answers ?? []) {
     if (a.type === 'OPT') continue;
-    out.push(presentAnswer(a));
+    const r = presentAnswer(a);
+    const key = `${r.name}|${r.type}`;
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
-  return out;
+  return [...groups.values()].flatMap((g) =>
+    g.sort((x, y) => (x.value < y.value ? -1 : x.value > y.value ? 1 : 0)),
+  );
 }
 
 export function normaliseName(name: string): string {

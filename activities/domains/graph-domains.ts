@@ -42,12 +42,8 @@ export interface DnsRecord {
   [k: string]: unknown;
 }
 
-export async function graphFor(
-  ctx: { connectors: { get<T>(s: string, t: string): Promise<T> } },
-  tenant: string,
-) {
-  return ctx.connectors.get<GraphConnector>('graph', tenant);
-}
+export { graphFor } from '../lib/connectors';
+import { graphFor } from '../lib/connectors';
 
 const enc = encodeURIComponent;
 

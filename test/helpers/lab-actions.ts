@@ -71,7 +71,8 @@ export async function startActionHarness(
     artifacts: { root: artifactsRoot },
     log: { level: 'warn', format: 'json' },
   });
-  const log = createLogger({ level: 'warn', format: 'json' });
+  // Quiet by default: throttling tests log every retried call. T2T_TEST_LOG=warn shows them.
+  const log = createLogger({ level: process.env.T2T_TEST_LOG ?? 'error', format: 'json' });
   const builders = connectorBuilders(config, log, { exchangePowershellEnv: (tenant) => pwshEnv[tenant] });
   const connectors = new ConnectorRegistry(builders);
   const artifacts = new ArtifactStore(artifactsRoot);
