@@ -143,7 +143,7 @@ describe('lab with real clients', () => {
 
   it('msal-node surfaces AADSTS errors for a wrong secret and an unknown scope', async () => {
     await expect(
-      labToken(lab, 'source', GRAPH_SCOPE, { clientSecret: 'wrong-secret' }),
+      labToken(lab, 'source', GRAPH_SCOPE, { clientSecret: `not-${lab.credentials('source').clientSecret}` }),
     ).rejects.toMatchObject({ errorCode: 'invalid_client' });
     await expect(
       labMsalClient(lab, 'source').acquireTokenByClientCredential({

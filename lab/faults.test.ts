@@ -1,6 +1,6 @@
 import { Faults } from './faults';
 import type { LabHandle } from './lab';
-import { LabExchange, LabGraph, labAdmin, labGraphClient, startTestLab } from './testing';
+import { LabExchange, LabGraph, labAdmin, labGraphClient, startTestLab, throwawayPassword } from './testing';
 
 describe('throttling model (token bucket with penalties)', () => {
   const cfg = { throttling: { enabled: true, graph: { capacity: 3, refillPerSecond: 1 } } };
@@ -145,7 +145,7 @@ describe('faults over HTTP', () => {
       displayName: 'Eventually',
       mailNickname: 'eventually',
       userPrincipalName: 'eventually@fabrikam.com',
-      passwordProfile: { password: 'x-Long-Passw0rd' },
+      passwordProfile: { password: throwawayPassword() },
     });
     expect(created.status).toBe(201);
     expect((await g.call('GET', `/v1.0/users/${created.body.id}`)).status).toBe(404);
@@ -154,7 +154,7 @@ describe('faults over HTTP', () => {
       displayName: 'Eventually 2',
       mailNickname: 'eventually2',
       userPrincipalName: 'eventually@fabrikam.com',
-      passwordProfile: { password: 'x-Long-Passw0rd' },
+      passwordProfile: { password: throwawayPassword() },
     });
     expect(dup.status).toBe(400);
     lab.clock.advance(61_000);

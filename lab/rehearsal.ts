@@ -2,7 +2,7 @@ import { PlanSpec, type ResolvedPlan } from '../runbooks/plan';
 import type { LabHandle } from './lab';
 import type { ZoneStore } from './dns/zone-store';
 import { seedMicrosoft365Zone } from './dns';
-import { EXCHANGE_SCOPE, labGraphClient, labToken } from './testing';
+import { EXCHANGE_SCOPE, labGraphClient, labToken, throwawayPassword } from './testing';
 import { createTrustedFetch } from '../common/http-trust';
 
 /**
@@ -193,7 +193,7 @@ export async function provisionRehearsal(lab: LabHandle, setup: RehearsalSetup):
             usageLocation: 'GB',
             passwordProfile: {
               forceChangePasswordNextSignIn: true,
-              password: `Rehearsal-${localPart.length}-Pw!`,
+              password: throwawayPassword(),
             },
           })) as { id: string }
         ).id;

@@ -1,6 +1,6 @@
 import type { LabHandle } from './lab';
 import type { UserRecord } from './state/types';
-import { LabExchange, LabGraph, labAdmin, startTestLab } from './testing';
+import { LabExchange, LabGraph, labAdmin, startTestLab, throwawayPassword } from './testing';
 
 /** Each of Microsoft's rules the lab enforces, refused with Microsoft's error shape. */
 describe('Microsoft 365 rules', () => {
@@ -344,7 +344,7 @@ describe('Microsoft 365 rules', () => {
         displayName: `Lic Test ${i}`,
         mailNickname: `lictest${i}`,
         userPrincipalName: `lictest${i}@fabrikam.com`,
-        passwordProfile: { password: 'P@ssw0rd!-lab' },
+        passwordProfile: { password: throwawayPassword() },
         usageLocation: i === 5 ? undefined : 'US',
       });
       expect(r.status).toBe(201);

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -273,4 +274,12 @@ export async function labAdmin(
   } finally {
     await f.close();
   }
+}
+
+/**
+ * A throwaway password for users that tests and rehearsals create inside the lab: random per call, so
+ * no credential-looking literal lives in the code.
+ */
+export function throwawayPassword(): string {
+  return `Lab-${crypto.randomBytes(9).toString('base64url')}-9a`;
 }

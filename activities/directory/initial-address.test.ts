@@ -1,4 +1,5 @@
 import { startActionHarness, type ActionHarness } from '../../test/helpers/lab-actions';
+import { throwawayPassword } from '../../lab/testing';
 import { diffLines, HOSTILE_FAULTS, runLikeTemporal } from '../../test/helpers/directory-test-support';
 import type { ExchangeClient } from '../exchange';
 import type { GraphConnector } from '../graph/connector';
@@ -29,7 +30,7 @@ describe.each(['rest', 'powershell'] as const)(
         mailNickname: HOSTILE_ALIAS,
         userPrincipalName: `obrien.x@contoso.com`,
         usageLocation: 'GB',
-        passwordProfile: { password: 'Lab-Passw0rd!' },
+        passwordProfile: { password: throwawayPassword() },
       });
       await graph.post(`/users/${u.id}/assignLicense`, {
         addLicenses: [{ skuId: '6fd2c87f-b296-42f0-b197-1e91e994b900', disabledPlans: [] }],

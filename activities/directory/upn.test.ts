@@ -1,4 +1,5 @@
 import { startActionHarness, type ActionHarness } from '../../test/helpers/lab-actions';
+import { throwawayPassword } from '../../lab/testing';
 import { diffLines, HOSTILE_FAULTS, runLikeTemporal } from '../../test/helpers/directory-test-support';
 import type { GraphConnector } from '../graph/connector';
 import { rewriteUpn, restoreUpn, verifyUpn, UPN_BEFORE_IMAGE_KIND } from './upn';
@@ -26,7 +27,7 @@ describe('graph.users.rewriteUpn / verifyUpn / restoreUpn (500-user lab)', () =>
         displayName: u.displayName,
         mailNickname: u.upn.split('@')[0].replace(/[^A-Za-z0-9._-]/g, ''),
         userPrincipalName: u.upn,
-        passwordProfile: { password: 'Lab-Passw0rd!' },
+        passwordProfile: { password: throwawayPassword() },
       });
       hostileIds.push(created.id);
     }
@@ -115,7 +116,7 @@ describe('graph.users.rewriteUpn / verifyUpn / restoreUpn (500-user lab)', () =>
       displayName: 'Squatter',
       mailNickname: 'squatter',
       userPrincipalName: `${local}@contoso.onmicrosoft.com`,
-      passwordProfile: { password: 'Lab-Passw0rd!' },
+      passwordProfile: { password: throwawayPassword() },
     });
     const snap = h.lab.snapshot();
     const stopped = await h.run(rewriteUpn, { tenant: 'source', domain: DOMAIN }, 67);

@@ -1,4 +1,5 @@
 import { startActionHarness, type ActionHarness } from '../../test/helpers/lab-actions';
+import { throwawayPassword } from '../../lab/testing';
 import { diffLines, HOSTILE_FAULTS, runLikeTemporal } from '../../test/helpers/directory-test-support';
 import type { BeforeImage } from '../directory/common';
 import type { ExRecipient } from '../directory/scope';
@@ -34,7 +35,7 @@ describe.each(['rest', 'powershell'] as const)(
         mailNickname: "svc.migr'ation",
         userPrincipalName: GRANTEE,
         usageLocation: 'US',
-        passwordProfile: { password: 'Lab-Passw0rd!' },
+        passwordProfile: { password: throwawayPassword() },
       });
       await graph.post(`/users/${u.id}/assignLicense`, {
         addLicenses: [{ skuId: '4b9405b0-7788-4568-add1-99614e613b69', disabledPlans: [] }],
