@@ -24,7 +24,6 @@ import {
   EmailAddress,
   exchangeFor,
   failureFindings,
-  failureMessage,
   forEachBounded,
   identityOf,
   initialDomainOf,
@@ -41,6 +40,7 @@ import {
   type ObjectFailure,
   type Recipient,
   type RecipientFamily,
+  recordFailure,
 } from './common';
 import { ArtifactInput, journalBeforeImage } from './journal';
 
@@ -260,9 +260,7 @@ function createAddAliases(
             boundedPush(changes, { target: objectKey(r), field: 'EmailAddresses', before: null, after: add });
             report.push({ key: objectKey(r), name: r.Name, added: add });
           } catch (e) {
-            const f = failureMessage(e);
-            failures.push({ target: objectKey(r), name: r.Name, ...f });
-            report.push({ key: objectKey(r), name: r.Name, error: f.message });
+            recordFailure(failures, report, r, e);
           }
         },
         { beforeImage: ref },

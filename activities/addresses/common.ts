@@ -298,6 +298,22 @@ export function failureMessage(e: unknown): { message: string; kind?: string } {
 }
 
 /** What a person does about a per-object failure. */
+/**
+ * One object's change failed: keep it for the findings, and as a report row (the row's own fields plus
+ * the error). The per-object loops of every address action end the same way.
+ */
+export function recordFailure(
+  failures: ObjectFailure[],
+  report: Record<string, unknown>[],
+  r: Pick<Recipient, 'Guid' | 'ExternalDirectoryObjectId' | 'Name'>,
+  e: unknown,
+  row: Record<string, unknown> = {},
+): void {
+  const f = failureMessage(e);
+  failures.push({ target: objectKey(r), name: r.Name, ...f });
+  report.push({ key: objectKey(r), name: r.Name, ...row, error: f.message });
+}
+
 export function fixFor(f: ObjectFailure): string {
   if (/synchroni[sz]ed from your on-premises/i.test(f.message))
     return 'the object is synchronised from on-premises: change it there (or finish turning directory sync off, step 64), then retry the step';

@@ -26,7 +26,6 @@ import {
   EmailAddress,
   exchangeFor,
   failureFindings,
-  failureMessage,
   forEachBounded,
   identityOf,
   invokeOnObject,
@@ -43,6 +42,7 @@ import {
   type ObjectFailure,
   type Recipient,
   type RecipientFamily,
+  recordFailure,
 } from './common';
 import { journalBeforeImage } from './journal';
 
@@ -158,15 +158,7 @@ function createSetPrimary(
             boundedPush(changes, { target: objectKey(r), field: 'PrimarySmtpAddress', before, after });
             report.push({ key: objectKey(r), name: r.Name, type: r.RecipientTypeDetails, before, after });
           } catch (e) {
-            const f = failureMessage(e);
-            failures.push({ target: objectKey(r), name: r.Name, ...f });
-            report.push({
-              key: objectKey(r),
-              name: r.Name,
-              type: r.RecipientTypeDetails,
-              before,
-              error: f.message,
-            });
+            recordFailure(failures, report, r, e, { type: r.RecipientTypeDetails, before });
           }
         },
         { beforeImage: ref },

@@ -17,7 +17,6 @@ import {
   domainFilter,
   exchangeFor,
   failureFindings,
-  failureMessage,
   forEachBounded,
   identityOf,
   initialDomainOf,
@@ -34,6 +33,7 @@ import {
   typesOf,
   type ObjectFailure,
   type RecipientFamily,
+  recordFailure,
 } from './common';
 import { journalBeforeImage } from './journal';
 
@@ -162,16 +162,7 @@ function createStrip(
               removed: remove,
             });
           } catch (e) {
-            const f = failureMessage(e);
-            failures.push({ target: objectKey(r), name: r.Name, ...f });
-            report.push({
-              key: objectKey(r),
-              name: r.Name,
-              type: r.RecipientTypeDetails,
-              before,
-              after,
-              error: f.message,
-            });
+            recordFailure(failures, report, r, e, { type: r.RecipientTypeDetails, before, after });
           }
         },
         { beforeImage: ref },

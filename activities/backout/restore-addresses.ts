@@ -15,7 +15,6 @@ import {
   Concurrency,
   exchangeFor,
   failureFindings,
-  failureMessage,
   forEachBounded,
   identityOf,
   invoke,
@@ -31,6 +30,7 @@ import {
   type ObjectFailure,
   type Recipient,
   type RecipientFamily,
+  recordFailure,
 } from '../addresses/common';
 import { ArtifactInput, journalBeforeImage } from '../addresses/journal';
 import { readAddressRecords, type AddressRecord } from './backups';
@@ -196,14 +196,7 @@ function createRestore(
               after: rec.emailAddresses,
             });
           } catch (e) {
-            const f = failureMessage(e);
-            failures.push({ target: objectKey(cur), name: cur.Name, ...f });
-            report.push({
-              key: objectKey(cur),
-              name: cur.Name,
-              before: cur.EmailAddresses,
-              error: f.message,
-            });
+            recordFailure(failures, report, cur, e, { before: cur.EmailAddresses });
           }
         },
         { beforeImage: ref },
